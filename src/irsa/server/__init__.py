@@ -1,0 +1,1 @@
+"""The HTTP adapter of the identity service."""

@@ -1,0 +1,1 @@
+"""STS: AssumeRoleWithWebIdentity, AssumeRole, GetCallerIdentity and temporary credentials."""
