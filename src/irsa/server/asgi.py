@@ -82,8 +82,8 @@ class AwsEndpoint:
         client = scope.get("client")
         request = HttpRequest(
             method=scope["method"],
-            raw_path=(scope.get("raw_path") or path.encode()).decode("latin-1").split("?", 1)[0],
-            query_string=scope.get("query_string", b"").decode("latin-1"),
+            raw_path=(scope.get("raw_path") or path.encode()).split(b"?", 1)[0],
+            query_string=scope.get("query_string", b""),
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])],
             body=body,
             client_ip=client[0] if client else None,

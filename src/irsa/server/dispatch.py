@@ -24,7 +24,7 @@ from irsa.sts.context import add_principal_keys, request_context
 from irsa.sts.sealing import KeyRing, TokenInvalid
 from irsa.sts.service import StsService, principal_for
 from irsa.wire.query import QueryProtocol, parse_form
-from irsa.wire.sigv4 import verify_request
+from irsa.wire.sigv4 import has_auth, verify_request
 
 log = logging.getLogger("irsa.server")
 
@@ -105,7 +105,7 @@ class Dispatcher:
         account = caller.account
         if service == "iam":
             if "RoleName" in params:
-                role = self.iam.get_role_by_arn(arns.role_arn(self.partition, account, "/", params["RoleName"]))
+                role = self.iam.get_role(account, params["RoleName"])
                 if role is not None:
                     return role.arn
                 return arns.role_arn(self.partition, account, params.get("Path") or "/", params["RoleName"])
@@ -149,7 +149,7 @@ class Dispatcher:
         operation = None
         try:
             params = parse_form(request.body, request.query_string)
-            signed = request.header("authorization") is not None or "X-Amz-Algorithm=" in request.query_string
+            signed = has_auth(request.query_string.decode("latin-1"), request.headers)
             region = ""
             if signed:
                 verified = verify_request(request.method, request.raw_path, request.query_string, request.headers,

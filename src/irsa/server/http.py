@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class HttpRequest:
     method: str
-    raw_path: str
-    query_string: str
+    raw_path: bytes
+    query_string: bytes
     headers: list[tuple[str, str]]
     body: bytes
     client_ip: str | None = None

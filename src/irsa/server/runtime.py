@@ -91,7 +91,7 @@ class Runtime:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.db = Database(settings.resolved_database_url())
-        self.accounts = AccountStore(self.db)
+        self.accounts = AccountStore(self.db, partition=settings.partition)
         self.admin = _admin_credentials(settings, self.accounts)
         self.iam = IamService(self.db, partition=settings.partition)
         self.keyring = KeyRing(lambda: load_sealing_keys(self.db),

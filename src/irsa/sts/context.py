@@ -45,13 +45,13 @@ def request_context(
     for key, value in (extra or {}).items():
         values = _strings(value)
         if values:
-            ctx.add(key, values, "string")
+            ctx.add(key, values, "stringList" if isinstance(value, (list, tuple)) else "string")
     if request_tags:
         for key, value in request_tags.items():
             ctx.add(f"aws:RequestTag/{key}", [value], "string")
-        ctx.add("aws:TagKeys", list(request_tags), "string")
+        ctx.add("aws:TagKeys", list(request_tags), "stringList")
     if transitive_tag_keys:
-        ctx.add("sts:TransitiveTagKeys", list(transitive_tag_keys), "string")
+        ctx.add("sts:TransitiveTagKeys", list(transitive_tag_keys), "stringList")
     if source_identity:
         ctx.add("sts:SourceIdentity", [source_identity], "string")
     for key, value in (resource_tags or {}).items():
@@ -66,11 +66,11 @@ def add_principal_keys(ctx: Context, caller: Caller) -> None:
     ctx.add("aws:PrincipalAccount", [caller.account], "string")
     ctx.add("aws:userid", [caller.user_id], "string")
     if caller.session is None:
-        ctx.add("aws:PrincipalArn", [caller.arn], "arn")
+        ctx.add("aws:PrincipalArn", [caller.arn], "string")
         ctx.add("aws:PrincipalType", ["Account"], "string")
         return
     s = caller.session
-    ctx.add("aws:PrincipalArn", [s.role_arn], "arn")
+    ctx.add("aws:PrincipalArn", [s.role_arn], "string")
     ctx.add("aws:PrincipalType", ["AssumedRole"], "string")
     ctx.add("aws:TokenIssueTime", [datetime.fromtimestamp(s.issued, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")], "date")
     for key, value in s.tags.items():
@@ -81,6 +81,7 @@ def add_principal_keys(ctx: Context, caller: Caller) -> None:
         ctx.add("aws:FederatedProvider", [s.federated_provider], "string")
         prov = s.web_identity.get("provider")
         for claim in ("sub", "aud", "amr"):
-            values = _strings(s.web_identity.get(claim))
+            raw = s.web_identity.get(claim)
+            values = _strings(raw)
             if prov and values:
-                ctx.add(f"{prov}:{claim}", values, "string")
+                ctx.add(f"{prov}:{claim}", values, "stringList" if isinstance(raw, (list, tuple)) else "string")

@@ -260,6 +260,10 @@ class StsService:
         for action in actions:
             decision = evaluate(Request(principal, action, role.arn, context), identity=identity,
                                 resource_policy=trust, boundary=boundary, session=session)
+            if decision.allowed and caller.account != role.account_id:
+                # across accounts both sides must allow: the trust policy and the caller's own policies
+                decision = evaluate(Request(principal, action, role.arn, context), identity=identity,
+                                    boundary=boundary, session=session)
             if not decision.allowed:
                 raise AwsError(errors.ACCESS_DENIED, f"User: {caller.arn} is not authorized to perform: {action} on resource: {role.arn}")
         duration = self._check_duration(params.get("DurationSeconds"), role, chained=caller.session is not None)

@@ -1,0 +1,1 @@
+"""IAM entities and operations: OIDC providers, roles, policies, attachments, tags, accounts."""
