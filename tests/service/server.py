@@ -63,7 +63,7 @@ def start_server(data_dir: Path, database_url: str, *, region: str = "us-east-1"
     port = free_port()
     settings = Settings(data_dir=data_dir, port=port, account_id=account_id, region=region, database_url=database_url)
     runtime = Runtime(settings, clock=clock)
-    app = AwsEndpoint(runtime.dispatcher.handle)
+    app = AwsEndpoint(runtime.dispatcher.handle, inline_handler=runtime.dispatcher.handle_inline)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
                             lifespan="on", http="httptools", loop="asyncio")
     server = uvicorn.Server(config)

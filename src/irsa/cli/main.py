@@ -57,7 +57,7 @@ def up(
                            database_url=database_url, ca_bundle=ca_bundle)
     runtime = rt.Runtime(settings)
     runtime.write_endpoint_file()
-    app_ = AwsEndpoint(runtime.dispatcher.handle)
+    app_ = AwsEndpoint(runtime.dispatcher.handle, inline_handler=runtime.dispatcher.handle_inline)
     typer.echo(f"irsa: AWS endpoint {settings.endpoint} (IAM, STS), region {region}, partition {settings.partition}")
     typer.echo(f"irsa: account {account_id}, admin access key {runtime.admin.access_key_id}")
     typer.echo(f"irsa: credentials and state in {settings.data_dir}; `irsa env` prints shell exports")

@@ -8,9 +8,10 @@ concurrency. Policy documents are returned as the submitted text; the wire layer
 
 Lookups (``get_role_by_arn``, ``find_oidc_provider``, ``role_permission_policies``, ...) are one or two
 prebuilt Core statements each; single-statement lookups run without BEGIN/ROLLBACK (``Database.autocommit``).
-They are not cached: a per-process cache cannot see writes made by another replica (PostgreSQL), and a
-lookup costs about 0.1-0.2 ms on SQLite and 0.3-0.9 ms on loopback PostgreSQL on the shared dev machine
-(``benchmarks/iam_lookups.py``), small next to an RSA JWT verification plus the JWKS round trip.
+They go through a short-lived ``LookupCache`` (``irsa.iam.cache``): a write through this service clears it
+at once, and a write by another replica is seen within its TTL (1 s by default), the same eventual
+consistency that AWS documents for IAM. A lookup costs about 0.1-0.2 ms on SQLite and 0.3-0.9 ms on
+loopback PostgreSQL (``benchmarks/iam_lookups.py``): more than everything else in AssumeRoleWithWebIdentity.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import select, update
 from irsa import errors
 from irsa.errors import AwsError
 from irsa.iam import lookups, policies, providers, roles, simulate
+from irsa.iam.cache import DEFAULT_TTL_SECONDS, LookupCache
 from irsa.iam.context import Ctx, Handler
 from irsa.iam.models import OidcProvider, PolicyDocument, Role
 from irsa.iam.validation import check_account_id
@@ -58,9 +60,10 @@ def ensure_account_row(ctx: Ctx) -> None:
 class IamService:
     """IAM operations over a ``Database``. Thread-safe; holds no per-request state."""
 
-    def __init__(self, db: Database, partition: str = "aws") -> None:
+    def __init__(self, db: Database, partition: str = "aws", *, cache_ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
         self.db = db
         self.partition = partition
+        self.cache = LookupCache(cache_ttl_seconds)
 
     @staticmethod
     def operations() -> list[str]:
@@ -74,18 +77,24 @@ class IamService:
         handler, writes = entry
         now = datetime.now(timezone.utc)
         if writes:
-            with self.db.begin() as conn:
-                ctx = Ctx(conn, account_id, self.partition, now)
-                ensure_account_row(ctx)
-                return handler(ctx, dict(params or {}))
+            try:
+                with self.db.begin() as conn:
+                    ctx = Ctx(conn, account_id, self.partition, now)
+                    ensure_account_row(ctx)
+                    return handler(ctx, dict(params or {}))
+            finally:
+                self.cache.clear()
         with self.db.read() as conn:
             return handler(Ctx(conn, account_id, self.partition, now), dict(params or {}))
 
     # ------------------------------------------------------------------ lookups for STS / the authorizer
     def get_role_by_arn(self, arn: str) -> Role | None:
         """The role with exactly this ARN (path included, case-sensitive), with its tags; ``None`` if absent."""
-        with self.db.autocommit() as conn:
-            return lookups.role_by_arn(conn, arn)
+        def load() -> Role | None:
+            with self.db.autocommit() as conn:
+                return lookups.role_by_arn(conn, arn)
+
+        return self.cache.get(("role", arn), load)
 
     def get_role(self, account_id: str, name: str) -> Role | None:
         """The role by name (case-insensitive, as IAM), or ``None``."""
@@ -97,13 +106,19 @@ class IamService:
 
     def find_oidc_provider(self, account_id: str, issuer: str) -> OidcProvider | None:
         """The provider whose ``https://`` + URL equals ``issuer`` byte for byte, in that account."""
-        with self.db.autocommit() as conn:
-            return lookups.oidc_provider(conn, account_id, issuer)
+        def load() -> OidcProvider | None:
+            with self.db.autocommit() as conn:
+                return lookups.oidc_provider(conn, account_id, issuer)
+
+        return self.cache.get(("provider", account_id, issuer), load)
 
     def role_permission_policies(self, role: Role) -> list[PolicyDocument]:
         """Inline policies (``role``) then attached managed ones (``user-managed`` / ``aws-managed``)."""
-        with self.db.read() as conn:
-            return lookups.role_permission_policies(conn, role, self.partition)
+        def load() -> list[PolicyDocument]:
+            with self.db.read() as conn:
+                return lookups.role_permission_policies(conn, role, self.partition)
+
+        return list(self.cache.get(("role-policies", role.arn, role.pk), load))
 
     def role_boundary_policy(self, role: Role) -> PolicyDocument | None:
         if role.permissions_boundary_arn is None:
@@ -112,8 +127,11 @@ class IamService:
 
     def managed_policy_document(self, account_id: str, arn: str) -> PolicyDocument | None:
         """The default version of a managed policy visible to ``account_id`` (its own or AWS managed)."""
-        with self.db.autocommit() as conn:
-            return lookups.managed_policy_document(conn, account_id, arn, self.partition)
+        def load() -> PolicyDocument | None:
+            with self.db.autocommit() as conn:
+                return lookups.managed_policy_document(conn, account_id, arn, self.partition)
+
+        return self.cache.get(("managed", account_id, arn), load)
 
     def record_role_used(self, arn: str, region: str | None, when: datetime | None = None) -> None:
         """Set ``RoleLastUsed`` (what GetRole reports). Optional for STS; one UPDATE."""

@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 from joserfc.jwk import ECKey, RSAKey
 
+from irsa.blocking import blocking_point
 from irsa import errors
 from irsa.errors import AwsError
 from irsa.oidc.keys import EC_CURVES, MIN_RSA_KEY_BITS, PublicKey
@@ -441,6 +442,7 @@ class JwksCache:
                 return key
             if now - entry.fetched_at < self._interval:
                 raise _key_retrieval_error()
+        blocking_point()  # a retrieval (or a wait for another thread's) is ahead
         with issuer_lock:
             now = self._clock()
             with self._lock:

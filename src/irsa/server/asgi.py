@@ -1,5 +1,8 @@
-"""The ASGI adapter: bytes in, bytes out. All decisions are made by the (synchronous) dispatcher,
-which runs in a thread pool because it talks to the database and may fetch an issuer's keys."""
+"""The ASGI adapter: bytes in, bytes out. All decisions are made by the (synchronous) dispatcher.
+
+A request first runs on the event loop through ``inline_handler`` when one is given; if it reaches a
+point where it would block (an issuer's keys to fetch, a database write: ``irsa.blocking``), it runs
+again in a thread pool. Cache-hot STS calls thus skip the thread hop, and nothing slow holds the loop."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable
 
+from irsa.blocking import WouldBlock
 from irsa.server.http import HttpRequest, HttpResponse
 
 MAX_BODY_BYTES = 1024 * 1024  # far above any IAM/STS request (policies are at most a few KiB)
@@ -48,10 +52,11 @@ async def _send(send: Send, response: HttpResponse) -> None:
 class AwsEndpoint:
     """Routes: ``GET /healthz``; extra GET routes (issuer documents); everything else to the AWS handler."""
 
-    def __init__(self, handler: Handler, *, workers: int = 8,
+    def __init__(self, handler: Handler, *, inline_handler: Handler | None = None, workers: int = 8,
                  routes: dict[str, Callable[[HttpRequest], HttpResponse]] | None = None,
                  prefix_routes: list[tuple[str, Callable[[HttpRequest], HttpResponse]]] | None = None) -> None:
         self.handler = handler
+        self.inline_handler = inline_handler
         self.routes = dict(routes or {})
         self.prefix_routes = list(prefix_routes or [])
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="irsa-aws")
@@ -95,6 +100,13 @@ class AwsEndpoint:
                 if path.startswith(prefix):
                     handler = candidate
                     break
-        loop = asyncio.get_running_loop()
-        response = await loop.run_in_executor(self.pool, handler or self.handler, request)
+        response = None
+        if handler is None and self.inline_handler is not None:
+            try:
+                response = self.inline_handler(request)
+            except WouldBlock:
+                response = None
+        if response is None:
+            loop = asyncio.get_running_loop()
+            response = await loop.run_in_executor(self.pool, handler or self.handler, request)
         await _send(send, response)

@@ -15,6 +15,7 @@ import botocore.loaders
 
 from irsa import arn as arns
 from irsa import errors
+from irsa.blocking import WouldBlock, blocking_point, nonblocking
 from irsa.errors import AwsError
 from irsa.policy import PolicyKind, Request, compile_policy, evaluate
 from irsa.server.audit import AuditLog
@@ -31,6 +32,8 @@ log = logging.getLogger("irsa.server")
 QUERY_SERVICES = ("iam", "sts")
 INVALID_TOKEN_MESSAGE = "The security token included in the request is invalid."
 EXPIRED_TOKEN_MESSAGE = "The security token included in the request is expired"
+# operations cheap enough to run on the event loop when their lookups are cached (see irsa.blocking)
+INLINE_OPERATIONS = {"sts:AssumeRoleWithWebIdentity", "sts:AssumeRole", "sts:GetCallerIdentity"}
 # operations whose authorization is part of the operation itself (trust policy + identity)
 SELF_AUTHORIZED = {"sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:GetCallerIdentity"}
 
@@ -142,6 +145,11 @@ class Dispatcher:
         raise AwsError(errors.ACCESS_DENIED, f"User: {caller.arn} is not authorized to perform: {action} on resource: {resource} {why}")
 
     # ---------------------------------------------------------------- the request
+    def handle_inline(self, request: HttpRequest) -> HttpResponse:
+        """``handle`` on the event loop; raises ``WouldBlock`` when it must run in a worker thread."""
+        with nonblocking():
+            return self.handle(request)
+
     def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
         service = "sts"
@@ -163,6 +171,8 @@ class Dispatcher:
                 service = "iam" if params.get("Action", "") in self.operations["iam"] else "sts"
             protocol = self.protocols[service]
             operation, input_params = protocol.parse(params)
+            if f"{service}:{operation}" not in INLINE_OPERATIONS:
+                blocking_point()
             if caller is None and protocol.operation_has_auth(operation):
                 raise AwsError(errors.MISSING_AUTHENTICATION_TOKEN, "Request is missing Authentication Token")
             if caller is not None:
@@ -175,6 +185,8 @@ class Dispatcher:
             return HttpResponse(200, body, [("content-type", "text/xml"), ("x-amzn-requestid", request_id)])
         except AwsError as exc:
             return self._error(exc, service, operation, caller, request, request_id)
+        except WouldBlock:
+            raise
         except Exception:  # never a traceback to the client
             log.exception("internal failure in %s:%s (request %s)", service, operation, request_id)
             exc = AwsError(errors.INTERNAL_FAILURE, "The request processing has failed because of an unknown error, exception or failure.")

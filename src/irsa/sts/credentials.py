@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
-import string
-
-_UPPER_ALNUM = string.ascii_uppercase + "234567"  # AWS key ids use base32-like characters
-_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 
 
 def new_temporary_access_key_id() -> str:
-    """20 characters starting with ``ASIA``, like real temporary keys."""
-    return "ASIA" + "".join(secrets.choice(_UPPER_ALNUM) for _ in range(16))
+    """20 characters: ``ASIA`` and 16 base32 characters (uppercase letters and 2-7), like real temporary keys."""
+    return "ASIA" + base64.b32encode(secrets.token_bytes(10)).decode("ascii")
 
 
 def new_secret_access_key() -> str:
-    return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+    """40 characters of base64 (letters, digits, ``+`` and ``/``), like real secret keys."""
+    return base64.b64encode(secrets.token_bytes(30)).decode("ascii")

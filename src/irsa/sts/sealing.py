@@ -21,6 +21,8 @@ from typing import Callable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from irsa.blocking import blocking_point
+
 VERSION = 1
 KEY_ID_BYTES = 8
 NONCE_BYTES = 12
@@ -118,6 +120,7 @@ class KeyRing:
         now = int(self._clock())
         with self._lock:
             if self._newest is None or now - self._newest[1] >= self._rotate_after:
+                blocking_point()  # a database write
                 kid, key = os.urandom(KEY_ID_BYTES), AESGCM.generate_key(bit_length=256)
                 self._store(kid, key, now)
                 self._keys[kid] = AESGCM(key)
