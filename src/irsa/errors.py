@@ -64,6 +64,7 @@ RESOURCE_NOT_FOUND = ErrorCode("ResourceNotFoundException", 404)
 RESOURCE_IN_USE = ErrorCode("ResourceInUseException", 409)
 INVALID_PARAMETER_EXCEPTION = ErrorCode("InvalidParameterException", 400)
 INVALID_REQUEST_EXCEPTION = ErrorCode("InvalidRequestException", 400)
+SERVER_EXCEPTION = ErrorCode("ServerException", 500, sender_fault=False)
 
 
 class AwsError(Exception):

@@ -127,9 +127,10 @@ def test_migration_chain_upgrades_an_old_database(fresh_url):
         assert not old.engine.dialect.has_table(conn, "eks_clusters")
     old.dispose()
     new = Database(fresh_url)
-    assert new.schema_version() == LATEST_VERSION == 2
+    assert new.schema_version() == LATEST_VERSION == 3
     with new.read() as conn:
-        assert new.engine.dialect.has_table(conn, "eks_clusters")
+        for table in ("eks_clusters", "cluster_keys", "cluster_service_accounts"):
+            assert new.engine.dialect.has_table(conn, table)
     new.dispose()
 
 

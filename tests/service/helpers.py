@@ -59,3 +59,14 @@ def setup_role(iam, issuer, role_name: str = "s3-reader", namespace: str = "defa
 def write_token(path: Path, token: str) -> Path:
     path.write_text(token)
     return path
+
+
+def irsa(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """The `irsa` command as a subprocess."""
+    import os
+
+    proc = subprocess.run([sys.executable, "-m", "irsa.cli.main", *args], capture_output=True, text=True, timeout=60,
+                          env=env or os.environ.copy())
+    if check and proc.returncode != 0:
+        raise AssertionError(f"irsa {' '.join(args)}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc

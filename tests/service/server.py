@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
@@ -9,10 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
-
-from irsa.server.asgi import AwsEndpoint
 from irsa.server.runtime import Runtime, Settings
+from irsa.server.serve import Listeners
 
 
 def free_port() -> int:
@@ -30,7 +29,7 @@ class RunningServer:
     account_id: str
     region: str
     data_dir: Path
-    _server: uvicorn.Server
+    _server: Listeners
     _thread: threading.Thread
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -53,21 +52,18 @@ class RunningServer:
                             aws_secret_access_key=kw.pop("aws_secret_access_key", self.secret_access_key), **kw)
 
     def stop(self) -> None:
-        self._server.should_exit = True
+        self._server.stop()
         self._thread.join(timeout=10)
         self.runtime.close()
 
 
 def start_server(data_dir: Path, database_url: str, *, region: str = "us-east-1", account_id: str = "111122223333",
-                 clock=time.time) -> RunningServer:
-    port = free_port()
-    settings = Settings(data_dir=data_dir, port=port, account_id=account_id, region=region, database_url=database_url)
+                 clock=time.time, **settings_kw) -> RunningServer:
+    settings = Settings(data_dir=data_dir, port=free_port(), issuer_port=free_port(), account_id=account_id, region=region,
+                        database_url=database_url, **settings_kw)
     runtime = Runtime(settings, clock=clock)
-    app = AwsEndpoint(runtime.dispatcher.handle, inline_handler=runtime.dispatcher.handle_inline)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                            lifespan="on", http="httptools", loop="asyncio")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    server = Listeners(runtime, log_level="warning", loop="asyncio")
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
     deadline = time.time() + 15
     while not server.started:

@@ -14,41 +14,8 @@ import time
 import httpx
 import pytest
 
-from tests.service.helpers import aws
+from tests.service.helpers import aws, irsa
 from tests.service.server import free_port
-
-
-def irsa(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "irsa.cli.main", *args], capture_output=True, text=True, timeout=60,
-                          env=env or os.environ.copy())
-    if check and proc.returncode != 0:
-        raise AssertionError(f"irsa {' '.join(args)}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-@pytest.fixture
-def irsa_up(tmp_path):
-    port = free_port()
-    data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IRSA_"))}
-    proc = subprocess.Popen([sys.executable, "-m", "irsa.cli.main", "up", "--port", str(port), "--data-dir", str(data),
-                             "--account-id", "210987654321", "--region", "eu-west-1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    deadline = time.time() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.time() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise AssertionError(f"irsa up did not become healthy: {proc.stdout.read()}")
-        time.sleep(0.1)
-    yield port, data, env
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=20)
-    assert "Traceback" not in out, out
 
 
 def _exports(text: str) -> dict[str, str]:
@@ -61,7 +28,7 @@ def _exports(text: str) -> dict[str, str]:
 
 
 def test_up_env_and_the_aws_cli(irsa_up, tmp_path):
-    port, data, env = irsa_up
+    port, _, data, env = irsa_up
     exports = _exports(irsa("env", "--data-dir", str(data), env=env).stdout)
     assert exports["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{port}"
     assert exports["AWS_DEFAULT_REGION"] == "eu-west-1"

@@ -20,8 +20,13 @@ app.add_typer(account_app, name="account")
 
 
 def _register_subcommands() -> None:
+    from irsa.cli.cluster import cluster_app, sa_app, token_app
     from irsa.cli.policy import app as policy_app
     from irsa.cli.webhook import app as webhook_app
+
+    app.add_typer(cluster_app, name="cluster")
+    app.add_typer(token_app, name="token")
+    app.add_typer(sa_app, name="serviceaccount")
 
     app.add_typer(policy_app, name="policy", help="Validate and simulate IAM policies.")
     app.add_typer(webhook_app, name="webhook", help="The pod identity mutating webhook.")
@@ -43,28 +48,35 @@ def up(
     region: str = typer.Option(rt.DEFAULT_REGION, help="Region; cn-* regions put everything in the aws-cn partition."),
     database_url: Optional[str] = typer.Option(None, "--database-url", help="SQLAlchemy URL; default SQLite in the data dir, e.g. postgresql+psycopg://user@host/db."),
     ca_bundle: Optional[str] = typer.Option(None, "--ca-bundle", help="Extra CA certificates trusted when fetching issuers' keys."),
+    issuer_host: Optional[str] = typer.Option(None, "--issuer-host", help="Host name in cluster issuer URLs (default: --host)."),
+    issuer_port: int = typer.Option(rt.DEFAULT_ISSUER_PORT, "--issuer-port", help="TLS port of the cluster issuers."),
+    https: bool = typer.Option(False, "--https", help="Serve the AWS endpoint over TLS too (local CA; `irsa env` sets AWS_CA_BUNDLE)."),
+    max_token_expiration: int = typer.Option(48 * 3600, "--max-token-expiration", help="Longest projected token lifetime (seconds); longer requests are capped, as kube-apiserver does."),
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
-    """Serve IAM and STS on one AWS endpoint."""
-    import uvicorn
+    """Serve IAM, STS and EKS on one AWS endpoint, and the clusters' OIDC issuers over TLS."""
+    import asyncio
 
-    from irsa.server.asgi import AwsEndpoint
+    import uvloop
+
+    from irsa.server.serve import Listeners
 
     if not (len(account_id) == 12 and account_id.isdigit()):
         raise typer.BadParameter("an account id is 12 digits", param_hint="--account-id")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = rt.Settings(data_dir=_data_dir(data_dir), host=host, port=port, account_id=account_id, region=region,
-                           database_url=database_url, ca_bundle=ca_bundle)
+                           database_url=database_url, ca_bundle=ca_bundle, issuer_host=issuer_host,
+                           issuer_port=issuer_port, https=https, max_token_expiration=max_token_expiration)
     runtime = rt.Runtime(settings)
     runtime.write_endpoint_file()
-    app_ = AwsEndpoint(runtime.dispatcher.handle, inline_handler=runtime.dispatcher.handle_inline)
-    typer.echo(f"irsa: AWS endpoint {settings.endpoint} (IAM, STS), region {region}, partition {settings.partition}")
+    listeners = Listeners(runtime, log_level=log_level)
+    typer.echo(f"irsa: AWS endpoint {settings.endpoint} (IAM, STS, EKS), region {region}, partition {settings.partition}")
+    typer.echo(f"irsa: cluster issuers under {settings.issuer_base_url}/id/ (TLS, local CA {runtime.ca.bundle_path})")
     typer.echo(f"irsa: account {account_id}, admin access key {runtime.admin.access_key_id}")
     typer.echo(f"irsa: credentials and state in {settings.data_dir}; `irsa env` prints shell exports")
     sys.stdout.flush()
     try:
-        uvicorn.run(app_, host=host, port=port, log_level=log_level, access_log=False, timeout_keep_alive=30,
-                    http="httptools", loop="uvloop", lifespan="on")
+        uvloop.run(listeners.serve(handle_signals=True))
     finally:
         runtime.close()
 
@@ -89,6 +101,8 @@ def env(data_dir: Optional[Path] = DataDir, account_id: Optional[str] = typer.Op
         "AWS_SECRET_ACCESS_KEY": admin["SecretAccessKey"],
         "AWS_DEFAULT_REGION": endpoint["region"],
     }
+    if endpoint.get("https"):
+        exports["AWS_CA_BUNDLE"] = endpoint["ca_bundle"]
     for key, value in exports.items():
         typer.echo(f"export {key}={shlex.quote(value)}")
 

@@ -25,6 +25,7 @@ from irsa.sts.context import add_principal_keys, request_context
 from irsa.sts.sealing import KeyRing, TokenInvalid
 from irsa.sts.service import StsService, principal_for
 from irsa.wire.query import QueryProtocol, parse_form
+from irsa.wire.restjson import RestJsonProtocol
 from irsa.wire.sigv4 import has_auth, verify_request
 
 log = logging.getLogger("irsa.server")
@@ -40,7 +41,7 @@ SELF_AUTHORIZED = {"sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:GetCa
 
 class Dispatcher:
     def __init__(self, *, iam: Any, accounts: Any, sts: StsService, keyring: KeyRing, partition: str,
-                 audit: AuditLog, clock: Callable[[], float]) -> None:
+                 audit: AuditLog, clock: Callable[[], float], region: str = "us-east-1", eks: Any = None) -> None:
         self.iam = iam
         self.accounts = accounts
         self.sts = sts
@@ -48,6 +49,9 @@ class Dispatcher:
         self.partition = partition
         self.audit = audit
         self.clock = clock
+        self.region = region
+        self.eks = eks
+        self.eks_protocol = RestJsonProtocol("eks")
         self.protocols = {name: QueryProtocol(name) for name in QUERY_SERVICES}
         loader = botocore.loaders.Loader()
         self.operations = {name: frozenset(loader.load_service_model(name, "service-2")["operations"]) for name in QUERY_SERVICES}
@@ -120,6 +124,8 @@ class Dispatcher:
                 return arns.oidc_provider_arn(self.partition, account, url.split("://", 1)[-1])
             if operation == "CreatePolicy" and "PolicyName" in params:
                 return arns.policy_arn(self.partition, account, params.get("Path") or "/", params["PolicyName"])
+        if service == "eks" and isinstance(params.get("name"), str):
+            return arns.eks_cluster_arn(self.partition, self.region, account, params["name"])
         return "*"
 
     def authorize(self, caller: Caller, service: str, operation: str, params: dict[str, Any], request: HttpRequest, region: str) -> None:
@@ -156,7 +162,6 @@ class Dispatcher:
         caller: Caller | None = None
         operation = None
         try:
-            params = parse_form(request.body, request.query_string)
             signed = has_auth(request.query_string.decode("latin-1"), request.headers)
             region = ""
             if signed:
@@ -165,9 +170,13 @@ class Dispatcher:
                 caller = verified.identity
                 service = verified.scope.service
                 region = verified.scope.region
+                if service == "eks" and self.eks is not None:
+                    blocking_point()
+                    return self._handle_eks(request, caller, region, request_id)
                 if service not in self.protocols:
                     raise AwsError(errors.INVALID_ACTION, f"The service {service} is not served at this endpoint")
-            else:
+            params = parse_form(request.body, request.query_string)
+            if not signed:
                 service = "iam" if params.get("Action", "") in self.operations["iam"] else "sts"
             protocol = self.protocols[service]
             operation, input_params = protocol.parse(params)
@@ -191,6 +200,38 @@ class Dispatcher:
             log.exception("internal failure in %s:%s (request %s)", service, operation, request_id)
             exc = AwsError(errors.INTERNAL_FAILURE, "The request processing has failed because of an unknown error, exception or failure.")
             return self._error(exc, service, operation, caller, request, request_id)
+
+    def authenticate(self, request: HttpRequest) -> Caller:
+        """SigV4 only (for the cluster admin API): the verified caller, or ``AwsError``."""
+        if not has_auth(request.query_string.decode("latin-1"), request.headers):
+            raise AwsError(errors.MISSING_AUTHENTICATION_TOKEN, "Request is missing Authentication Token")
+        return verify_request(request.method, request.raw_path, request.query_string, request.headers,
+                              request.body, self.resolve).identity
+
+    def _handle_eks(self, request: HttpRequest, caller: Caller, region: str, request_id: str) -> HttpResponse:
+        assert self.eks is not None
+        operation = None
+        name = None
+        try:
+            operation, params = self.eks_protocol.parse(request.method, request.raw_path.decode("latin-1"),
+                                                        request.query_string.decode("latin-1"), request.body)
+            name = params.get("name")
+            self.authorize(caller, "eks", operation, params, request, region)
+            output = self.eks.call(caller.account, operation, params)
+            status, headers, body = self.eks_protocol.serialize(operation, output, request_id)
+            self.audit.record(operation=f"eks:{operation}", principal=caller.arn, access_key_id=caller.access_key_id,
+                              source_ip=request.client_ip, decision="allowed", request_id=request_id, cluster=name)
+        except AwsError as exc:
+            self.audit.record(operation=f"eks:{operation}" if operation else None, principal=caller.arn,
+                              access_key_id=caller.access_key_id, source_ip=request.client_ip,
+                              decision="denied" if exc.code == "AccessDenied" else "error", error_code=exc.code,
+                              request_id=request_id)
+            status, headers, body = self.eks_protocol.serialize_error(exc, request_id, {"clusterName": name} if exc.code == "ResourceNotFoundException" else None)
+        except Exception:
+            log.exception("internal failure in eks:%s (request %s)", operation, request_id)
+            exc = AwsError(errors.SERVER_EXCEPTION, "An internal error occurred.")
+            status, headers, body = self.eks_protocol.serialize_error(exc, request_id)
+        return HttpResponse(status, body, list(headers))
 
     def _error(self, exc: AwsError, service: str, operation: str | None, caller: Caller | None, request: HttpRequest, request_id: str) -> HttpResponse:
         protocol = self.protocols.get(service) or self.protocols["sts"]

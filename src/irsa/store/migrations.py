@@ -29,9 +29,15 @@ def _v2(conn: Connection) -> None:
     schema.eks_clusters.create(conn, checkfirst=True)
 
 
+def _v3(conn: Connection) -> None:
+    schema.cluster_keys.create(conn, checkfirst=True)
+    schema.cluster_service_accounts.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "accounts, access keys, OIDC providers, roles, policies, attachments, sealing keys, kv", _v1),
     Migration(2, "eks_clusters", _v2),
+    Migration(3, "cluster signing keys and service accounts", _v3),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

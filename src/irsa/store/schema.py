@@ -224,6 +224,33 @@ eks_clusters = Table(
     Column("created", UtcDateTime, nullable=False),
 )
 
+# Signing keys of local clusters (migration 3). ``state`` is ``active`` (signs new tokens; exactly one per
+# cluster) or ``published`` (still in the JWKS, verifies tokens it signed). A retired key is deleted.
+cluster_keys = Table(
+    "cluster_keys",
+    metadata,
+    Column("cluster_arn", String(2048), ForeignKey("eks_clusters.arn", ondelete="CASCADE"), primary_key=True),
+    Column("kid", String(64), primary_key=True),
+    Column("alg", String(8), nullable=False),
+    Column("private_pem", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+)
+
+# The ServiceAccount registry of local clusters (migration 3): what a token request is checked against.
+cluster_service_accounts = Table(
+    "cluster_service_accounts",
+    metadata,
+    Column("cluster_arn", String(2048), ForeignKey("eks_clusters.arn", ondelete="CASCADE"), primary_key=True),
+    Column("namespace", String(63), primary_key=True),
+    Column("name", String(253), primary_key=True),
+    Column("uid", String(36), nullable=False),
+    Column("annotations", Text, nullable=False),  # JSON object
+    Column("labels", Text, nullable=False),  # JSON object
+    Column("resource_version", Integer, nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+)
+
 # Tables created by migration 1, in dependency order.
 V1_TABLES = [
     accounts,

@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import threading
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -36,7 +37,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 from irsa import errors
 from irsa.errors import AwsError
 from irsa.wire.models import service_model
-from irsa.wire.query_xml import error_document, response_document
+from irsa.wire.query_xml import ResponseWriter, error_document
 from irsa.wire.validation import validate_input
 
 MAX_FORM_BYTES = 1024 * 1024
@@ -220,6 +221,11 @@ class QueryProtocol:
         self.version: str = model.api_version
         self.namespace: str = model.metadata["xmlNamespace"]
         self._operations = frozenset(model.operation_names)
+        # per-operation response writers, built on first use under the lock (a structure's plan is
+        # registered before its members are filled in, so a half-built plan must never be shared)
+        self._writers: dict[str, ResponseWriter] = {}
+        self._plans: dict[str, Any] = {}
+        self._writers_lock = threading.Lock()
 
     @property
     def operation_names(self) -> frozenset[str]:
@@ -261,8 +267,15 @@ class QueryProtocol:
 
     def serialize(self, operation: str, output: dict[str, Any] | None, request_id: str) -> bytes:
         """The success document botocore's ``QueryParser`` expects for ``operation``."""
-        op = self.operation_model(operation)
-        return response_document(operation, op.output_shape, output, self.namespace, request_id)
+        writer = self._writers.get(operation)
+        if writer is None:
+            op = self.operation_model(operation)
+            with self._writers_lock:
+                writer = self._writers.get(operation)
+                if writer is None:
+                    writer = ResponseWriter(operation, op.output_shape, self.namespace, self._plans)
+                    self._writers[operation] = writer
+        return writer.document(output, request_id)
 
     def serialize_error(self, err: AwsError, request_id: str) -> bytes:
         """``<ErrorResponse xmlns=ns><Error><Type/><Code/><Message/></Error><RequestId/>``."""

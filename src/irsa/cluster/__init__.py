@@ -1,0 +1,1 @@
+"""Local clusters: issuer, signing keys, ServiceAccount registry and projected tokens."""
