@@ -133,16 +133,3 @@ def test_migration_chain_upgrades_an_old_database(fresh_url):
             assert new.engine.dialect.has_table(conn, table)
     new.dispose()
 
-
-def test_eks_cluster_store(database, account):
-    from irsa.store.eks import delete_cluster, get_cluster, list_clusters, put_cluster
-
-    arn = f"arn:aws:eks:us-west-2:{account}:cluster/demo"
-    doc = {"name": "demo", "arn": arn, "identity": {"oidc": {"issuer": "https://oidc.example.com/id/1"}}, "status": "ACTIVE"}
-    put_cluster(database, account, "us-west-2", "demo", arn, doc, issuer_url="https://oidc.example.com/id/1")
-    assert get_cluster(database, account, "us-west-2", "demo") == doc
-    assert get_cluster(database, account, "eu-west-1", "demo") is None
-    put_cluster(database, account, "us-west-2", "demo", arn, doc | {"status": "UPDATING"})
-    assert get_cluster(database, account, "us-west-2", "demo")["status"] == "UPDATING"
-    assert list_clusters(database, account, "us-west-2") == ["demo"]
-    assert delete_cluster(database, account, "us-west-2", "demo") and not delete_cluster(database, account, "us-west-2", "demo")

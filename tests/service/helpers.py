@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 S3_READ_ONLY = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
@@ -70,3 +74,35 @@ def irsa(*args: str, env: dict | None = None, check: bool = True) -> subprocess.
     if check and proc.returncode != 0:
         raise AssertionError(f"irsa {' '.join(args)}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+@contextmanager
+def irsa_up_process(data_dir: Path, env: dict[str, str], *args: str) -> Iterator[dict]:
+    """`irsa up` as a separate process on free ports; yields {"port", "issuer_port"} and, after it has
+    stopped (SIGINT), adds "output" and "returncode"."""
+    import httpx
+
+    from tests.service.server import free_port
+
+    info: dict = {"port": free_port(), "issuer_port": free_port()}
+    proc = subprocess.Popen([sys.executable, "-m", "irsa.cli.main", "up", "--port", str(info["port"]),
+                             "--issuer-port", str(info["issuer_port"]), "--data-dir", str(data_dir), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{info['port']}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise AssertionError(f"irsa up did not become healthy: {proc.stdout.read()}")
+            time.sleep(0.1)
+        yield info
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        info["output"], _ = proc.communicate(timeout=20)
+        info["returncode"] = proc.returncode

@@ -5,17 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import signal
 import stat
-import subprocess
-import sys
-import time
 
-import httpx
-import pytest
-
-from tests.service.helpers import aws, irsa
-from tests.service.server import free_port
+from tests.service.helpers import aws, irsa, irsa_up_process
 
 
 def _exports(text: str) -> dict[str, str]:
@@ -48,31 +40,16 @@ def test_up_env_and_the_aws_cli(irsa_up, tmp_path):
 
 
 def test_admin_credentials_from_the_environment(tmp_path):
-    port = free_port()
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IRSA_"))}
     env.update(IRSA_ADMIN_ACCESS_KEY_ID="AKIAEXAMPLEEXAMPLE00", IRSA_ADMIN_SECRET_ACCESS_KEY="e" * 40)
-    proc = subprocess.Popen([sys.executable, "-m", "irsa.cli.main", "up", "--port", str(port), "--data-dir", str(data)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline and proc.poll() is None
-            time.sleep(0.1)
+    with irsa_up_process(data, env) as info:
         exports = _exports(irsa("env", "--data-dir", str(data), env=env).stdout)
         assert exports["AWS_ACCESS_KEY_ID"] == "AKIAEXAMPLEEXAMPLE00"
         cli_env = {**env, **exports, "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
         assert json.loads(aws(cli_env, "sts", "get-caller-identity").stdout)["Account"] == "123456789012"
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=20)
-    assert "AKIAEXAMPLEEXAMPLE00" in out  # the access key id is printed, never the secret
-    assert "e" * 40 not in out
+    assert "AKIAEXAMPLEEXAMPLE00" in info["output"]  # the access key id is printed, never the secret
+    assert "e" * 40 not in info["output"]
 
 
 def test_env_without_a_server(tmp_path):

@@ -27,16 +27,20 @@ class Target:
     ca_bundle: str | None
 
 
-def target(data_dir: Path | None) -> Target:
-    """Where `irsa up` listens and its admin credentials, from the data dir (``AWS_ACCESS_KEY_ID`` /
-    ``AWS_SECRET_ACCESS_KEY`` in the environment select another account's admin)."""
+def server_state(data_dir: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(endpoint file, admin credentials file) of `irsa up`; exits 1 with a hint when there is none."""
     directory = data_dir if data_dir is not None else rt.default_data_dir()
     try:
-        endpoint = json.loads((directory / rt.ENDPOINT_FILE).read_text())
-        admin = json.loads((directory / rt.ADMIN_FILE).read_text())
+        return json.loads((directory / rt.ENDPOINT_FILE).read_text()), json.loads((directory / rt.ADMIN_FILE).read_text())
     except FileNotFoundError:
         typer.echo(f"irsa: no server state in {directory}; start one with `irsa up`", err=True)
         raise typer.Exit(1)
+
+
+def target(data_dir: Path | None) -> Target:
+    """Where `irsa up` listens and its admin credentials, from the data dir (``AWS_ACCESS_KEY_ID`` /
+    ``AWS_SECRET_ACCESS_KEY`` in the environment select another account's admin)."""
+    endpoint, admin = server_state(data_dir)
     key = os.environ.get("AWS_ACCESS_KEY_ID") or admin["AccessKeyId"]
     secret = os.environ.get("AWS_SECRET_ACCESS_KEY") if os.environ.get("AWS_ACCESS_KEY_ID") else admin["SecretAccessKey"]
     return Target(endpoint["endpoint"], endpoint["region"], key, secret or "", endpoint.get("ca_bundle") if endpoint.get("https") else None)

@@ -84,13 +84,10 @@ def up(
 @app.command()
 def env(data_dir: Optional[Path] = DataDir, account_id: Optional[str] = typer.Option(None, "--account-id")) -> None:
     """Print shell exports for the endpoint and admin credentials of `irsa up`."""
+    from irsa.cli.client import server_state
+
     directory = _data_dir(data_dir)
-    try:
-        endpoint = json.loads((directory / rt.ENDPOINT_FILE).read_text())
-        admin = json.loads((directory / rt.ADMIN_FILE).read_text())
-    except FileNotFoundError:
-        typer.echo(f"irsa: no server state in {directory}; start one with `irsa up`", err=True)
-        raise typer.Exit(1)
+    endpoint, admin = server_state(directory)
     if account_id and account_id != admin["AccountId"]:
         typer.echo(f"irsa: {directory} holds the admin credentials of account {admin['AccountId']} only; "
                    f"`irsa account create {account_id}` prints that account's", err=True)

@@ -31,7 +31,6 @@ from irsa.oidc.keys import SigningKey, generate_signing_key, load_signing_key
 from irsa.oidc.tokens import DEFAULT_EXPIRATION_SECONDS, MIN_EXPIRATION_SECONDS, ObjectRef, mint_service_account_token
 from irsa.store import schema
 from irsa.store.db import Database
-from irsa.store.eks import _ensure_account
 
 DEFAULT_KUBERNETES_VERSION = "1.31"
 DEFAULT_MAX_TOKEN_EXPIRATION = 48 * 3600
@@ -45,6 +44,13 @@ MAX_ANNOTATION_BYTES = 256 * 1024  # kube: total annotation size
 C = schema.eks_clusters
 K = schema.cluster_keys
 S = schema.cluster_service_accounts
+
+
+def _ensure_account(conn: Any, account_id: str) -> None:
+    """Clusters belong to an account; its row exists before anything refers to it."""
+    a = schema.accounts
+    if conn.execute(select(a.c.id).where(a.c.id == account_id)).first() is None:
+        conn.execute(insert(a).values(id=account_id, created=datetime.now(timezone.utc)))
 
 
 def _not_found(name: str) -> AwsError:
@@ -240,6 +246,16 @@ class ClusterService:
             raise KubeError(404, "NotFound", f'clusters "{name}" not found') from None
 
     @staticmethod
+    def _sa_where(cluster_arn: str, namespace: str, name: str) -> tuple[Any, ...]:
+        return (S.c.cluster_arn == cluster_arn, S.c.namespace == namespace, S.c.name == name)
+
+    def _sa_row(self, conn: Any, cluster_arn: str, namespace: str, name: str) -> Any:
+        row = conn.execute(select(S).where(*self._sa_where(cluster_arn, namespace, name))).first()
+        if row is None:
+            raise KubeError(404, "NotFound", f'serviceaccounts "{name}" not found')
+        return row
+
+    @staticmethod
     def _sa_object(row: Any) -> dict[str, Any]:
         metadata: dict[str, Any] = {"name": row.name, "namespace": row.namespace, "uid": row.uid,
                                     "resourceVersion": str(row.resource_version),
@@ -283,23 +299,20 @@ class ClusterService:
         labels = self._string_map(metadata.get("labels"), "labels", name)
         with self.db.begin() as conn:
             c = self._cluster_for_kube(conn, account_id, cluster)
-            found = conn.execute(select(S.c.name).where(S.c.cluster_arn == c.arn, S.c.namespace == namespace, S.c.name == name)).first()
+            found = conn.execute(select(S.c.name).where(*self._sa_where(c.arn, namespace, name))).first()
             if found is not None:
                 raise KubeError(409, "AlreadyExists", f'serviceaccounts "{name}" already exists')
             conn.execute(insert(S).values(cluster_arn=c.arn, namespace=namespace, name=name, uid=str(uuid.uuid4()),
                                           annotations=json.dumps(annotations, sort_keys=True), labels=json.dumps(labels, sort_keys=True),
                                           resource_version=1, created=datetime.fromtimestamp(self.clock(), tz=timezone.utc)))
-            row = conn.execute(select(S).where(S.c.cluster_arn == c.arn, S.c.namespace == namespace, S.c.name == name)).one()
+            row = self._sa_row(conn, c.arn, namespace, name)
         return self._sa_object(row)
 
     def get_service_account(self, account_id: str, cluster: str, namespace: str, name: str) -> dict[str, Any]:
         self._check_names(namespace, name)
         with self.db.read() as conn:
             c = self._cluster_for_kube(conn, account_id, cluster)
-            row = conn.execute(select(S).where(S.c.cluster_arn == c.arn, S.c.namespace == namespace, S.c.name == name)).first()
-        if row is None:
-            raise KubeError(404, "NotFound", f'serviceaccounts "{name}" not found')
-        return self._sa_object(row)
+            return self._sa_object(self._sa_row(conn, c.arn, namespace, name))
 
     def list_service_accounts(self, account_id: str, cluster: str, namespace: str | None) -> dict[str, Any]:
         if namespace is not None:
@@ -318,9 +331,7 @@ class ClusterService:
         self._check_names(namespace, name)
         with self.db.begin() as conn:
             c = self._cluster_for_kube(conn, account_id, cluster)
-            row = conn.execute(select(S).where(S.c.cluster_arn == c.arn, S.c.namespace == namespace, S.c.name == name)).first()
-            if row is None:
-                raise KubeError(404, "NotFound", f'serviceaccounts "{name}" not found')
+            row = self._sa_row(conn, c.arn, namespace, name)
             annotations = json.loads(row.annotations)
             for key, value in set_annotations.items():
                 if key in annotations and annotations[key] != value and not overwrite:
@@ -329,19 +340,16 @@ class ClusterService:
             for key in remove:
                 annotations.pop(key, None)
             annotations = self._string_map(annotations, "annotations", name)
-            conn.execute(update(S).where(S.c.cluster_arn == c.arn, S.c.namespace == namespace, S.c.name == name).values(
+            conn.execute(update(S).where(*self._sa_where(c.arn, namespace, name)).values(
                 annotations=json.dumps(annotations, sort_keys=True), resource_version=row.resource_version + 1))
-            row = conn.execute(select(S).where(S.c.cluster_arn == c.arn, S.c.namespace == namespace, S.c.name == name)).one()
-        return self._sa_object(row)
+            return self._sa_object(self._sa_row(conn, c.arn, namespace, name))
 
     def delete_service_account(self, account_id: str, cluster: str, namespace: str, name: str) -> dict[str, Any]:
         self._check_names(namespace, name)
         with self.db.begin() as conn:
             c = self._cluster_for_kube(conn, account_id, cluster)
-            row = conn.execute(select(S).where(S.c.cluster_arn == c.arn, S.c.namespace == namespace, S.c.name == name)).first()
-            if row is None:
-                raise KubeError(404, "NotFound", f'serviceaccounts "{name}" not found')
-            conn.execute(delete(S).where(S.c.cluster_arn == c.arn, S.c.namespace == namespace, S.c.name == name))
+            row = self._sa_row(conn, c.arn, namespace, name)
+            conn.execute(delete(S).where(*self._sa_where(c.arn, namespace, name)))
         return self._sa_object(row)
 
     # ------------------------------------------------------------------ tokens
@@ -360,9 +368,7 @@ class ClusterService:
             raise KubeError(400, "BadRequest", "spec.audiences must be non-empty strings")
         with self.db.read() as conn:
             c = self._cluster_for_kube(conn, account_id, cluster)
-            row = conn.execute(select(S.c.uid).where(S.c.cluster_arn == c.arn, S.c.namespace == namespace, S.c.name == name)).first()
-            if row is None:
-                raise KubeError(404, "NotFound", f'serviceaccounts "{name}" not found')
+            row = self._sa_row(conn, c.arn, namespace, name)
             active = [k for k in self._keys(conn, c.arn) if k.state == "active"]
         key = self._signing_key(active[0])
         now = self.clock()

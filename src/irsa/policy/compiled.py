@@ -396,8 +396,33 @@ def validate_policy(text: str, kind: PolicyKind) -> list[Finding]:
     return parse_document(text, PolicyKind(kind)).findings
 
 
+# Ready handles by their exact arguments, for documents of ordinary size: the per-request path (a role's trust
+# policy, its permission policies) then skips the content hash, the body LRU and the construction of
+# ``CompiledPolicy.matched``. A handle is immutable and a pure function of these arguments, so sharing it is
+# the same as building it again. Entries are only added after a successful compile; the oldest goes first.
+_HANDLE_CACHE_SIZE = _CACHE_SIZE
+_HANDLE_TEXT_MAX = 16384  # larger documents (simulator input) keep only the body cache
+_handles: dict[tuple[str, object, str, str], "CompiledPolicy"] = {}
+
+
 def compile_policy(text: str, kind: PolicyKind, policy_id: str = "", policy_type: str = "") -> CompiledPolicy:
     """Validate and compile; raises AwsError(MalformedPolicyDocument, IAM's message). Cached; thread-safe."""
+    if text.__class__ is not str:  # not a document we would cache (and the checks below report it)
+        return _compile(text, kind, policy_id, policy_type)
+    handle_key = (text, kind, policy_id, policy_type)
+    handle = _handles.get(handle_key)
+    if handle is not None:
+        return handle
+    handle = _compile(text, kind, policy_id, policy_type)
+    if len(text) <= _HANDLE_TEXT_MAX:
+        with _cache_lock:
+            _handles[handle_key] = handle
+            if len(_handles) > _HANDLE_CACHE_SIZE:
+                del _handles[next(iter(_handles))]
+    return handle
+
+
+def _compile(text: str, kind: PolicyKind, policy_id: str, policy_type: str) -> CompiledPolicy:
     kind = PolicyKind(kind)
     if len(text) > MAX_POLICY_CHARS:
         raise AwsError(

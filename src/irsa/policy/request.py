@@ -116,7 +116,9 @@ class Context:
             items = list(values)  # type: ignore[call-overload]
         if not type.endswith("List") and len(items) > 1:
             type = type + "List"
-        self._values[key.lower()] = ContextValue(key, type, tuple(_to_text(v, type) for v in items))
+        # text values (nearly all of them) are kept as they are: _to_text would return them unchanged
+        texts = tuple([v if v.__class__ is str else _to_text(v, type) for v in items])
+        self._values[key.lower()] = ContextValue(key, type, texts)
         return self
 
     def get(self, key_lower: str) -> ContextValue | None:

@@ -8,38 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Awaitable, Callable
+from typing import Callable
 
+from irsa.asgi_io import BodyTooLarge, Receive, Scope, Send, read_body
 from irsa.blocking import WouldBlock
 from irsa.server.http import HttpRequest, HttpResponse
 
 MAX_BODY_BYTES = 1024 * 1024  # far above any IAM/STS request (policies are at most a few KiB)
 
 Handler = Callable[[HttpRequest], HttpResponse]
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge()
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 async def _send(send: Send, response: HttpResponse) -> None:
@@ -80,8 +57,8 @@ class AwsEndpoint:
             await _send(send, HttpResponse.text(200, "ok\n"))
             return
         try:
-            body = await _read_body(receive, MAX_BODY_BYTES)
-        except _TooLarge:
+            body = await read_body(receive, MAX_BODY_BYTES)
+        except BodyTooLarge:
             await _send(send, HttpResponse.text(413, "Request entity too large\n"))
             return
         client = scope.get("client")

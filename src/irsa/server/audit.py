@@ -10,6 +10,16 @@ from pathlib import Path
 from typing import Any
 
 
+# json.dumps with these options builds a new encoder on every call; one shared encoder gives the same text
+_JSON = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
+def _now_text() -> str:
+    """The current UTC time as ``strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` writes it (formatted directly: cheaper)."""
+    t = datetime.now(timezone.utc)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond:06d}Z"
+
+
 class AuditLog:
     def __init__(self, path: Path | None) -> None:
         self._path = path
@@ -23,8 +33,8 @@ class AuditLog:
     def record(self, **fields: Any) -> None:
         if self._fh is None:
             return
-        entry = {"time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), **fields}
-        line = json.dumps(entry, separators=(",", ":"), default=str)
+        entry = {"time": _now_text(), **fields}
+        line = _JSON.encode(entry)
         with self._lock:
             self._fh.write(line + "\n")
 

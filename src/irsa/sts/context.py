@@ -6,11 +6,11 @@ global keys (``aws:CurrentTime``, ``aws:SourceIp``, principal keys, tags) exist 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
 from irsa.policy import Context
 from irsa.sts.caller import Caller
+from irsa.wire.query_xml import iso8601  # the same second-precision UTC text as strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _strings(value: Any) -> list[str]:
@@ -35,8 +35,9 @@ def request_context(
     region: str | None = None,
 ) -> Context:
     ctx = Context()
-    ctx.add("aws:CurrentTime", [datetime.fromtimestamp(int(now), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")], "date")
-    ctx.add("aws:EpochTime", [str(int(now))], "numeric")
+    epoch = int(now)
+    ctx.add("aws:CurrentTime", iso8601(epoch), "date")
+    ctx.add("aws:EpochTime", str(epoch), "numeric")
     ctx.add("aws:SecureTransport", ["true" if secure else "false"], "boolean")
     if source_ip:
         ctx.add("aws:SourceIp", [source_ip], "ip")
@@ -72,7 +73,7 @@ def add_principal_keys(ctx: Context, caller: Caller) -> None:
     s = caller.session
     ctx.add("aws:PrincipalArn", [s.role_arn], "string")
     ctx.add("aws:PrincipalType", ["AssumedRole"], "string")
-    ctx.add("aws:TokenIssueTime", [datetime.fromtimestamp(s.issued, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")], "date")
+    ctx.add("aws:TokenIssueTime", iso8601(s.issued), "date")
     for key, value in s.tags.items():
         ctx.add(f"aws:PrincipalTag/{key}", [value], "string")
     if s.source_identity:

@@ -77,6 +77,23 @@ class Session:
         )
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"))  # what json.dumps(..., separators=...) builds on every call
+
+
+def _compress(data: bytes) -> bytes:
+    """A zlib stream of ``data`` (level 6), with the window and hash table sized for small inputs.
+
+    ``zlib.compress`` allocates and clears a 32 KiB window and a 64 KiB hash table per call, which costs far
+    more than compressing a ~500-byte session. The window here still covers the whole input (deflate can
+    reach back 2**wbits - 262 bytes), so every match the default finds stays reachable. The output is an
+    ordinary zlib stream whose header records the window size; ``zlib.decompress`` (default wbits 15)
+    reads it, so tokens stay version 1 in both directions.
+    """
+    wbits = max(9, min(15, (len(data) + 261).bit_length()))
+    compressor = zlib.compressobj(6, zlib.DEFLATED, wbits, 4)
+    return compressor.compress(data) + compressor.flush()
+
+
 def _b64e(b: bytes) -> str:
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode("ascii")
 
@@ -141,7 +158,7 @@ class KeyRing:
         kid, aead = self._current()
         nonce = os.urandom(NONCE_BYTES)
         header = bytes([VERSION]) + kid
-        plaintext = zlib.compress(json.dumps(session.to_json(), separators=(",", ":")).encode(), 6)
+        plaintext = _compress(_JSON.encode(session.to_json()).encode())
         return _b64e(header + nonce + aead.encrypt(nonce, plaintext, header))
 
     def open(self, token: str) -> Session:

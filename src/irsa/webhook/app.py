@@ -22,37 +22,13 @@ from irsa.webhook.admission import (
     decode_review,
     deny,
 )
+from irsa.asgi_io import BodyTooLarge, Receive, Scope, Send, read_body
 from irsa.webhook.metrics import WebhookMetrics
 from irsa.webhook.mutation import Jitter
 from irsa.webhook.registry import ServiceAccountResolver
 from irsa.webhook.settings import WebhookSettings
 
 log = logging.getLogger("irsa.webhook")
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 async def _respond(send: Send, status: int, body: bytes, content_type: bytes = b"application/json") -> None:
@@ -139,7 +115,7 @@ class WebhookApp:
             await _respond(send, 415, b"Invalid Content-Type, expected `application/json`\n", b"text/plain; charset=utf-8")
             return 415
         try:
-            body = await _read_body(receive, self.max_request_bytes)
+            body = await read_body(receive, self.max_request_bytes)
         except BodyTooLarge:
             log.warning("admission request rejected: body larger than %d bytes", self.max_request_bytes)
             self.metrics.skips.labels("body-too-large").inc()

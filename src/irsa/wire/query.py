@@ -53,6 +53,11 @@ _INT_BOUNDS = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
 def _decode(part: bytes) -> str:
+    if b"%" not in part and b"+" not in part:  # nothing to unescape (most names, tokens): only UTF-8 to check
+        try:
+            return part.decode("utf-8")
+        except UnicodeDecodeError:
+            raise AwsError(errors.INVALID_PARAMETER_VALUE, "The request parameters must be valid UTF-8.") from None
     if _BAD_ESCAPE.search(part):
         raise AwsError(errors.INVALID_PARAMETER_VALUE, "The request contains a malformed percent-encoded sequence.")
     try:

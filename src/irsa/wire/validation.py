@@ -22,6 +22,7 @@ Rules, from real AWS messages:
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -81,44 +82,96 @@ def _fault(value: Any, shape: Shape, path: str, text: str, sensitive: bool) -> s
     return f"Value {shown} at '{path}' failed to satisfy constraint: {text}"
 
 
-def _check(value: Any, shape: Shape, path: str, out: list[str], sensitive: bool) -> None:
-    sensitive = sensitive or bool(shape.metadata.get("sensitive"))
-    for text in _scalar_constraints(value, shape):
-        out.append(_fault(value, shape, path, text, sensitive))
-    t = shape.type_name
-    if t == "structure":
-        _check_structure(value, shape, path, out, sensitive)
-    elif t == "list":
-        for i, item in enumerate(value, 1):
+class _Checker:
+    """The checks of one shape, read from the model once.
+
+    Walking the model per request (``metadata`` lookups, ``lower_camel`` of every member, the required set)
+    cost more than the checks themselves. A checker keeps what the walk needs and builds its children on
+    first use; the faults, their order and their text are exactly those of the plain walk over the shape.
+    """
+
+    __slots__ = ("shape", "type", "sensitive", "constrained", "_fields", "_member")
+
+    def __init__(self, shape: Shape) -> None:
+        meta = shape.metadata
+        self.shape = shape
+        self.type = shape.type_name
+        self.sensitive = bool(meta.get("sensitive"))
+        # whether _scalar_constraints can find anything at all (it returns [] without these)
+        self.constrained = bool(
+            getattr(shape, "enum", None) or meta.get("enum") or meta.get("pattern") or "min" in meta or "max" in meta
+        )
+        self._fields: tuple[tuple[str, str, bool, _Checker], ...] | None = None
+        self._member: _Checker | None = None
+
+    def fields(self) -> tuple[tuple[str, str, bool, "_Checker"], ...]:
+        """(member name, lower-camel path segment, required, checker) in model order."""
+        fields = self._fields
+        if fields is None:
+            required = set(self.shape.required_members)
+            fields = tuple(
+                (name, lower_camel(name), name in required, _Checker(member))
+                for name, member in self.shape.members.items()
+            )
+            self._fields = fields  # one atomic assignment of a complete tuple: safe to share between threads
+        return fields
+
+    def member(self) -> "_Checker":
+        member = self._member
+        if member is None:
+            member = self._member = _Checker(self.shape.member)
+        return member
+
+    def check(self, value: Any, path: str, out: list[str], sensitive: bool) -> None:
+        sensitive = sensitive or self.sensitive
+        if self.constrained:
+            for text in _scalar_constraints(value, self.shape):
+                out.append(_fault(value, self.shape, path, text, sensitive))
+        t = self.type
+        if t == "structure":
+            self.check_members(value, path, out, sensitive)
+        elif t == "list":
+            member = self.member()
+            for i, item in enumerate(value, 1):
+                if item is None:
+                    out.append(_fault(None, member.shape, f"{path}.{i}.member", "Member must not be null", sensitive))
+                else:
+                    member.check(item, f"{path}.{i}.member", out, sensitive)
+        elif t == "map":
+            shape = self.shape
+            key_faults = sorted({f for k in value for f in _scalar_constraints(k, shape.key)})
+            val_faults = sorted({f for v in value.values() if v is not None for f in _scalar_constraints(v, shape.value)})
+            if key_faults:
+                out.append(_fault(value, shape, path, f"Map keys must satisfy constraint: [{', '.join(key_faults)}]", sensitive))
+            if val_faults:
+                out.append(_fault(value, shape, path, f"Map value must satisfy constraint: [{', '.join(val_faults)}]", sensitive))
+
+    def check_members(self, value: dict[str, Any], prefix: str, out: list[str], sensitive: bool) -> None:
+        for name, camel, required, checker in self.fields():
+            item = value.get(name)
             if item is None:
-                out.append(_fault(None, shape.member, f"{path}.{i}.member", "Member must not be null", sensitive))
-            else:
-                _check(item, shape.member, f"{path}.{i}.member", out, sensitive)
-    elif t == "map":
-        key_faults = sorted({f for k in value for f in _scalar_constraints(k, shape.key)})
-        val_faults = sorted({f for v in value.values() if v is not None for f in _scalar_constraints(v, shape.value)})
-        if key_faults:
-            out.append(_fault(value, shape, path, f"Map keys must satisfy constraint: [{', '.join(key_faults)}]", sensitive))
-        if val_faults:
-            out.append(_fault(value, shape, path, f"Map value must satisfy constraint: [{', '.join(val_faults)}]", sensitive))
+                if required:
+                    path = f"{prefix}.{camel}" if prefix else camel
+                    out.append(_fault(None, checker.shape, path, "Member must not be null", sensitive))
+                continue
+            checker.check(item, f"{prefix}.{camel}" if prefix else camel, out, sensitive)
 
 
-def _check_structure(value: dict[str, Any], shape: Shape, prefix: str, out: list[str], sensitive: bool) -> None:
-    required = set(shape.required_members)
-    for name, member in shape.members.items():
-        path = f"{prefix}.{lower_camel(name)}" if prefix else lower_camel(name)
-        item = value.get(name)
-        if item is None:
-            if name in required:
-                out.append(_fault(None, member, path, "Member must not be null", sensitive))
-            continue
-        _check(item, member, path, out, sensitive)
+# One checker per input shape object (botocore keeps an operation's shapes for the model's lifetime).
+_CHECKERS: "weakref.WeakKeyDictionary[Shape, _Checker]" = weakref.WeakKeyDictionary()
+
+
+def _checker(shape: Shape) -> _Checker:
+    checker = _CHECKERS.get(shape)
+    if checker is None:
+        checker = _CHECKERS[shape] = _Checker(shape)
+    return checker
 
 
 def validation_faults(params: dict[str, Any], shape: Shape) -> list[str]:
     """Every constraint fault of ``params`` (a boto3-style input dict) against ``shape``."""
     out: list[str] = []
-    _check_structure(params, shape, "", out, False)
+    _checker(shape).check_members(params, "", out, False)
     return out
 
 
