@@ -83,3 +83,59 @@ def test_prune_keeps_keys_of_live_sessions():
     assert ring.prune(keep_seconds=1000) == []
     clock.t += 2000
     assert ring.prune(keep_seconds=1000) == [rows[0][0]]
+
+
+def _seal_version_1(rows: list[tuple[bytes, bytes, int]], s: Session) -> str:
+    """A token in the version-1 format (zlib-compressed JSON), built here independently of KeyRing.seal."""
+    import base64
+    import json
+    import os
+    import zlib
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    kid, key, _ = rows[-1]
+    nonce = os.urandom(12)
+    header = bytes([1]) + kid
+    plaintext = zlib.compress(json.dumps(s.to_json(), separators=(",", ":")).encode(), 6)
+    return base64.urlsafe_b64encode(header + nonce + AESGCM(key).encrypt(nonce, plaintext, header)).rstrip(b"=").decode()
+
+
+def _version(token: str) -> int:
+    import base64
+
+    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))[0]
+
+
+def test_version_1_tokens_still_open():
+    load, store, rows = shared_store()
+    ring = KeyRing(load, store, clock=FakeClock())
+    ring.seal(session())  # creates the key
+    s = session(session_name="old-format")
+    assert ring.open(_seal_version_1(rows, s)) == s
+
+
+def test_small_sessions_are_sealed_plain_and_large_ones_compressed():
+    load, store, _ = shared_store()
+    ring = KeyRing(load, store, clock=FakeClock())
+    small = session(session_policy=None, session_policy_arns=(), tags={}, transitive_tag_keys=())
+    large = session(session_policy='{"Version":"2012-10-17","Statement":[' + ",".join(
+        ['{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket-%d/*"}' % i for i in range(20)]) + "]}")
+    small_token, large_token = ring.seal(small), ring.seal(large)
+    assert _version(small_token) == 2
+    assert _version(large_token) == 1
+    assert ring.open(small_token) == small
+    assert ring.open(large_token) == large
+
+
+def test_the_version_byte_is_authenticated():
+    import base64
+
+    load, store, _ = shared_store()
+    ring = KeyRing(load, store, clock=FakeClock())
+    token = ring.seal(session(session_policy=None, session_policy_arns=()))
+    raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    for version in (1, 3, 0):
+        raw[0] = version
+        with pytest.raises(TokenInvalid):
+            ring.open(base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode())

@@ -21,12 +21,21 @@ app.add_typer(account_app, name="account")
 
 def _register_subcommands() -> None:
     from irsa.cli.cluster import cluster_app, sa_app, token_app
+    from irsa.cli.eksctl import create_app, delete_app, get_app, utils_app
+    from irsa.cli.exec import EXEC_CONTEXT_SETTINGS, exec_command
+    from irsa.cli.issuer import issuer_app
     from irsa.cli.policy import app as policy_app
     from irsa.cli.webhook import app as webhook_app
 
     app.add_typer(cluster_app, name="cluster")
     app.add_typer(token_app, name="token")
     app.add_typer(sa_app, name="serviceaccount")
+    app.add_typer(issuer_app, name="issuer", help="Self-hosted issuers: keys, published documents, staged rotation, apiserver flags.")
+    app.add_typer(utils_app, name="utils")
+    app.add_typer(create_app, name="create")
+    app.add_typer(get_app, name="get")
+    app.add_typer(delete_app, name="delete")
+    app.command("exec", context_settings=EXEC_CONTEXT_SETTINGS, options_metavar="[OPTIONS] -- COMMAND [ARGS]...")(exec_command)
 
     app.add_typer(policy_app, name="policy", help="Validate and simulate IAM policies.")
     app.add_typer(webhook_app, name="webhook", help="The pod identity mutating webhook.")

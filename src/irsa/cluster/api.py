@@ -186,11 +186,12 @@ class ClusterAdminApi:
 
     def annotate_sa(self, account: str, body: dict[str, Any], c: str, ns: str, n: str) -> tuple[int, Any]:
         annotations = body.get("annotations") or {}
+        labels = body.get("labels") or {}
         remove = body.get("remove") or []
-        if not isinstance(annotations, dict) or not isinstance(remove, list):
-            raise KubeError(400, "BadRequest", "annotations must be an object and remove a list")
+        if not isinstance(annotations, dict) or not isinstance(labels, dict) or not isinstance(remove, list):
+            raise KubeError(400, "BadRequest", "annotations and labels must be objects and remove a list")
         return 200, self.service.annotate_service_account(account, c, ns, n, annotations, [str(k) for k in remove],
-                                                          overwrite=bool(body.get("overwrite")))
+                                                          overwrite=bool(body.get("overwrite")), set_labels=labels)
 
     def token(self, account: str, body: dict[str, Any], c: str, ns: str, n: str) -> tuple[int, Any]:
         spec = body.get("spec") or {}

@@ -326,22 +326,26 @@ class ClusterService:
         return {"apiVersion": "v1", "kind": "ServiceAccountList", "metadata": {}, "items": [self._sa_object(r) for r in rows]}
 
     def annotate_service_account(self, account_id: str, cluster: str, namespace: str, name: str,
-                                 set_annotations: Mapping[str, str], remove: Sequence[str] = (), overwrite: bool = False) -> dict[str, Any]:
-        """``kubectl annotate`` semantics: an existing key is changed only with ``overwrite``."""
+                                 set_annotations: Mapping[str, str], remove: Sequence[str] = (), overwrite: bool = False,
+                                 set_labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """``kubectl annotate`` (and ``kubectl label``) semantics: an existing key is changed only with ``overwrite``."""
         self._check_names(namespace, name)
         with self.db.begin() as conn:
             c = self._cluster_for_kube(conn, account_id, cluster)
             row = self._sa_row(conn, c.arn, namespace, name)
-            annotations = json.loads(row.annotations)
-            for key, value in set_annotations.items():
-                if key in annotations and annotations[key] != value and not overwrite:
-                    raise KubeError(409, "Conflict", f"'{key}' already has a value ({annotations[key]}), and overwrite is false")
-                annotations[key] = value
+            annotations, labels = json.loads(row.annotations), json.loads(row.labels)
+            for target, changes in ((annotations, set_annotations), (labels, set_labels or {})):
+                for key, value in changes.items():
+                    if key in target and target[key] != value and not overwrite:
+                        raise KubeError(409, "Conflict", f"'{key}' already has a value ({target[key]}), and overwrite is false")
+                    target[key] = value
             for key in remove:
                 annotations.pop(key, None)
             annotations = self._string_map(annotations, "annotations", name)
+            labels = self._string_map(labels, "labels", name)
             conn.execute(update(S).where(*self._sa_where(c.arn, namespace, name)).values(
-                annotations=json.dumps(annotations, sort_keys=True), resource_version=row.resource_version + 1))
+                annotations=json.dumps(annotations, sort_keys=True), labels=json.dumps(labels, sort_keys=True),
+                resource_version=row.resource_version + 1))
             return self._sa_object(self._sa_row(conn, c.arn, namespace, name))
 
     def delete_service_account(self, account_id: str, cluster: str, namespace: str, name: str) -> dict[str, Any]:

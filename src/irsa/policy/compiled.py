@@ -410,7 +410,10 @@ def compile_policy(text: str, kind: PolicyKind, policy_id: str = "", policy_type
     if text.__class__ is not str:  # not a document we would cache (and the checks below report it)
         return _compile(text, kind, policy_id, policy_type)
     handle_key = (text, kind, policy_id, policy_type)
-    handle = _handles.get(handle_key)
+    try:
+        handle = _handles.get(handle_key)
+    except TypeError:  # an unhashable argument: let the checks below report it as they always did
+        return _compile(text, kind, policy_id, policy_type)
     if handle is not None:
         return handle
     handle = _compile(text, kind, policy_id, policy_type)

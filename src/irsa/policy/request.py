@@ -108,6 +108,9 @@ class Context:
 
     def add(self, key: str, values: object | Iterable[object], type: str = "string") -> "Context":
         """Add (or replace) a key. ``values``: one value or a list; ``type``: an IAM ContextKeyType."""
+        if values.__class__ is str and type in CONTEXT_TYPES:  # one text value, the common case: nothing to convert
+            self._values[key.lower()] = ContextValue(key, type, (values,))
+            return self
         if type not in CONTEXT_TYPES:
             raise ValueError(f"unknown context key type {type!r}")
         if isinstance(values, (str, bytes, bool, int, float, datetime)):

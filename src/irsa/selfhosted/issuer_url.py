@@ -2,7 +2,8 @@
 
 Facts (reference issuer-cli-and-doctor.md):
 - kube-apiserver's discovery needs an https issuer without query or fragment, and an https ``jwks_uri``
-  (§1.3, §1.7); the same checks live in ``irsa.oidc.documents`` and are reused through it.
+  (§1.3, §1.7). ``irsa.oidc.documents.discovery_document`` enforces the same when the files are built;
+  the checks here come first so the CLI can say why before touching any key or file.
 - ``issuer`` must equal the token's ``iss`` byte for byte; a trailing slash alone breaks it (§1.4, the
   SELF_HOSTED_SETUP.md fix of 2021-10-25). Warned, not refused: an issuer with a slash is *valid*, just a trap.
 - The old ``s3-<region>.amazonaws.com`` host form (before 2022-11-18) still exists in clusters built from the
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from irsa.oidc.documents import DISCOVERY_PATH, discovery_document
+from irsa.oidc.documents import DISCOVERY_PATH
 
 MAX_PROVIDER_URL_CHARS = 255  # botocore iam model: OpenIDConnectProviderUrlType max 255
 JWKS_FILE = "keys.json"
@@ -60,15 +61,12 @@ def check_issuer_url(url: str) -> list[str]:
         )
     if "@" in parts.netloc:
         raise IssuerUrlError(f"the issuer URL must not contain user information: {url!r}")
-    try:
-        discovery_document(url, jwks_uri_for(url), (), extended=True)
-    except ValueError as exc:
-        if "at least one key" not in str(exc):  # the URL checks passed; only the (absent) keys were refused
-            raise IssuerUrlError(str(exc)) from None
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise IssuerUrlError(f"the issuer URL must not contain a query or fragment (OpenID Discovery 1.0): {url!r}")
     if not parts.hostname:
         raise IssuerUrlError(f"the issuer URL has no host: {url!r}")
     try:
-        parts.port
+        _ = parts.port
     except ValueError:
         raise IssuerUrlError(f"the issuer URL has an invalid port: {url!r}") from None
 
@@ -87,8 +85,8 @@ def check_issuer_url(url: str) -> list[str]:
     location = s3_location(url)
     if location is not None and not location.bucket:
         warnings.append(f"{url} is the S3 service root; a path-style S3 issuer needs the bucket in the path")
-    if host != host.lower() or parts.scheme + "://" != url[: len(parts.scheme) + 3]:
-        warnings.append("the issuer URL is not all lower-case in its scheme/host; iss matching is byte for byte")
+    if not url.startswith("https://") or parts.netloc != parts.netloc.lower():
+        warnings.append("the issuer URL's scheme or host is not lower-case; iss matching is byte for byte")
     return warnings
 
 

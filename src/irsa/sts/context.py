@@ -38,25 +38,28 @@ def request_context(
     epoch = int(now)
     ctx.add("aws:CurrentTime", iso8601(epoch), "date")
     ctx.add("aws:EpochTime", str(epoch), "numeric")
-    ctx.add("aws:SecureTransport", ["true" if secure else "false"], "boolean")
+    ctx.add("aws:SecureTransport", "true" if secure else "false", "boolean")
     if source_ip:
         ctx.add("aws:SourceIp", [source_ip], "ip")
     if region:
         ctx.add("aws:RequestedRegion", [region], "string")
     for key, value in (extra or {}).items():
+        if value.__class__ is str:  # what _strings would give as its one value
+            ctx.add(key, value, "string")
+            continue
         values = _strings(value)
         if values:
             ctx.add(key, values, "stringList" if isinstance(value, (list, tuple)) else "string")
     if request_tags:
         for key, value in request_tags.items():
-            ctx.add(f"aws:RequestTag/{key}", [value], "string")
+            ctx.add(f"aws:RequestTag/{key}", value, "string")
         ctx.add("aws:TagKeys", list(request_tags), "stringList")
     if transitive_tag_keys:
         ctx.add("sts:TransitiveTagKeys", list(transitive_tag_keys), "stringList")
     if source_identity:
-        ctx.add("sts:SourceIdentity", [source_identity], "string")
+        ctx.add("sts:SourceIdentity", source_identity, "string")
     for key, value in (resource_tags or {}).items():
-        ctx.add(f"aws:ResourceTag/{key}", [value], "string")
+        ctx.add(f"aws:ResourceTag/{key}", value, "string")
     if caller is not None:
         add_principal_keys(ctx, caller)
     return ctx

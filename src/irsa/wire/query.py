@@ -28,6 +28,7 @@ import base64
 import binascii
 import re
 import threading
+import weakref
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -128,14 +129,32 @@ def _bad_value(path: str, value: str, expected: str) -> AwsError:
     )
 
 
+# The members of each structure shape as (name, wire key, shape, is a string), read from the model once per
+# shape object (botocore keeps an operation's shapes for the model's lifetime).
+_FIELDS: "weakref.WeakKeyDictionary[Shape, tuple[tuple[str, str, Shape, bool], ...]]" = weakref.WeakKeyDictionary()
+
+
+def _fields(shape: Shape) -> tuple[tuple[str, str, Shape, bool], ...]:
+    fields = _FIELDS.get(shape)
+    if fields is None:
+        fields = _FIELDS[shape] = tuple(
+            (name, member.serialization.get("name", name), member, member.type_name == "string")
+            for name, member in shape.members.items()
+        )
+    return fields
+
+
 def _read(node: _Node, shape: Shape, path: str) -> Any:
     t = shape.type_name
     if t == "structure":
         out: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            key = member.serialization.get("name", name)
+        for name, key, member, is_string in _fields(shape):
             child = node.children.get(key)
             if child is None:
+                continue
+            if is_string:  # what _read gives for a string member, without the call and the path
+                if child.value is not None:
+                    out[name] = child.value
                 continue
             value = _read(child, member, f"{path}.{key}" if path else key)
             if value is not _MISSING:
@@ -231,6 +250,7 @@ class QueryProtocol:
         self._writers: dict[str, ResponseWriter] = {}
         self._plans: dict[str, Any] = {}
         self._writers_lock = threading.Lock()
+        self._has_auth: dict[str, bool] = {}
 
     @property
     def operation_names(self) -> frozenset[str]:
@@ -264,11 +284,17 @@ class QueryProtocol:
 
     def operation_has_auth(self, operation: str) -> bool:
         """False for operations the model marks as unsigned (``smithy.api#noAuth`` / ``authtype: none``)."""
+        known = self._has_auth.get(operation)
+        if known is not None:
+            return known
         op = self.operation_model(operation)
         if op.auth_type == "none":
-            return False
-        auth = getattr(op, "auth", None)
-        return not (auth and list(auth) == ["smithy.api#noAuth"])
+            has_auth = False
+        else:
+            auth = getattr(op, "auth", None)
+            has_auth = not (auth and list(auth) == ["smithy.api#noAuth"])
+        self._has_auth[operation] = has_auth  # a fact of the model: the same answer every time
+        return has_auth
 
     def serialize(self, operation: str, output: dict[str, Any] | None, request_id: str) -> bytes:
         """The success document botocore's ``QueryParser`` expects for ``operation``."""

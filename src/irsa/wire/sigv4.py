@@ -352,8 +352,11 @@ def _check_clock(request_time: datetime, now: datetime, parts: _AuthParts) -> No
 
 def has_auth(raw_query: str, headers: Sequence[tuple[str, str]]) -> bool:
     """True when the request carries any SigV4 material (header or query)."""
-    if "authorization" in _header_map(headers):
-        return True
+    for name, _ in headers:  # the names as _header_map keys them, without building the map (hot path)
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if name.strip().lower() == "authorization":
+            return True
     return any(k in _PRESIGN_KEYS for k, _ in query_pairs(raw_query))
 
 

@@ -1,0 +1,1 @@
+from tests.service.conftest import irsa_up  # noqa: F401
