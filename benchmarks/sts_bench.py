@@ -82,12 +82,12 @@ def check_once(url: str, body: str) -> str:
     return resp.text
 
 
-def bench_irsa(issuer: IssuerServer, token: str, roles: int, seconds: int, workdir: Path) -> dict[str, float]:
+def bench_irsa(issuer: IssuerServer, token: str, roles: int, seconds: int, workdir: Path, workers: int = 1) -> dict[str, float]:
     from irsa.iam.accounts import AccountStore
     from irsa.iam.service import IamService
     from irsa.store.db import Database
 
-    data = workdir / f"irsa-{roles}"
+    data = workdir / f"irsa-{roles}-{workers}"
     data.mkdir()
     db = Database(f"sqlite:///{data / 'irsa.db'}")
     AccountStore(db).ensure_account(ACCOUNT, access_key_id=ACCESS, secret=SECRET)
@@ -103,8 +103,9 @@ def bench_irsa(issuer: IssuerServer, token: str, roles: int, seconds: int, workd
     db.dispose()
     port = free_port()
     env = dict(os.environ, IRSA_ADMIN_ACCESS_KEY_ID=ACCESS, IRSA_ADMIN_SECRET_ACCESS_KEY=SECRET)
-    proc = subprocess.Popen([sys.executable, "-m", "irsa.cli.main", "up", "--port", str(port), "--data-dir", str(data),
-                             "--account-id", ACCOUNT, "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "irsa.cli.main", "up", "--port", str(port), "--issuer-port", str(free_port()),
+                             "--data-dir", str(data), "--account-id", ACCOUNT, "--log-level", "warning",
+                             "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_http(url + "healthz")
@@ -140,6 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--roles", default="10,10000")
+    parser.add_argument("--workers", type=int, default=2, help="also run irsa with this many worker processes (1 to skip)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -150,15 +152,21 @@ def main() -> None:
         try:
             token = issuer.mint(sub="system:serviceaccount:default:bench", aud=["sts.amazonaws.com"], exp_offset=86400)
             results = {f"irsa ({n} roles)": bench_irsa(issuer, token, n, args.seconds, workdir) for n in role_counts}
+            if args.workers > 1:
+                results[f"irsa ({role_counts[0]} roles, {args.workers} workers)"] = bench_irsa(
+                    issuer, token, role_counts[0], args.seconds, workdir, workers=args.workers)
             results["moto_server"] = bench_moto(token, args.seconds)
         finally:
             issuer.stop()
     print(f"\nAssumeRoleWithWebIdentity, wrk -t1 -c32 -d{args.seconds}s, loopback, {os.cpu_count()} cores\n")
-    print(f"{'server':<22} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    print(f"{'server':<34} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for name, r in results.items():
-        print(f"{name:<22} {r['rps']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['non_2xx']:>8}")
+        print(f"{name:<34} {r['rps']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['non_2xx']:>8}")
     base = results[f"irsa ({role_counts[0]} roles)"]
-    print(f"\nratio irsa/moto (req/s): {base['rps'] / results['moto_server']['rps']:.2f}x")
+    print(f"\nratio irsa/moto (req/s): {base['rps'] / results['moto_server']['rps']:.2f}x (one process each)")
+    if args.workers > 1:
+        multi = results[f"irsa ({role_counts[0]} roles, {args.workers} workers)"]
+        print(f"ratio irsa with {args.workers} workers/moto (req/s): {multi['rps'] / results['moto_server']['rps']:.2f}x")
     if len(role_counts) > 1:
         last = results[f"irsa ({role_counts[-1]} roles)"]
         print(f"irsa {role_counts[-1]} vs {role_counts[0]} roles: {last['rps'] / base['rps']:.2f}x throughput, "

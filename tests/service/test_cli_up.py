@@ -55,3 +55,31 @@ def test_admin_credentials_from_the_environment(tmp_path):
 def test_env_without_a_server(tmp_path):
     proc = irsa("env", "--data-dir", str(tmp_path / "nothing"), check=False)
     assert proc.returncode == 1 and "irsa up" in proc.stderr
+
+
+def test_worker_processes_share_the_ports_and_the_state(tmp_path, issuer):
+    """`irsa up --workers 2`: both processes answer on the same port from the same database."""
+    from tests.service.helpers import S3_READ_ONLY, eksctl_trust_policy, write_token
+
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IRSA_"))}
+    with irsa_up_process(data, env, "--workers", "2") as info:
+        exports = _exports(irsa("env", "--data-dir", str(data), env=env).stdout)
+        cli = {**env, **exports, "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+        provider = json.loads(aws(cli, "iam", "create-open-id-connect-provider", "--url", issuer.issuer, "--client-id-list",
+                                  "sts.amazonaws.com", "--thumbprint-list", issuer.thumbprint).stdout)["OpenIDConnectProviderArn"]
+        trust = tmp_path / "trust.json"
+        trust.write_text(json.dumps(eksctl_trust_policy(provider, issuer.issuer.removeprefix("https://"), "default", "app")))
+        role = json.loads(aws(cli, "iam", "create-role", "--role-name", "shared", "--assume-role-policy-document",
+                              f"file://{trust}").stdout)["Role"]["Arn"]
+        aws(cli, "iam", "attach-role-policy", "--role-name", "shared", "--policy-arn", S3_READ_ONLY)
+        token = write_token(tmp_path / "token", issuer.mint(sub="system:serviceaccount:default:app", aud=["sts.amazonaws.com"]))
+        pod = {k: v for k, v in cli.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        pod.update(AWS_ROLE_ARN=role, AWS_WEB_IDENTITY_TOKEN_FILE=str(token))
+        # new connections are spread over the workers; sessions sealed by one are accepted by the other
+        for _ in range(6):
+            assert json.loads(aws(pod, "sts", "get-caller-identity").stdout)["Arn"].startswith(
+                "arn:aws:sts::123456789012:assumed-role/shared/")
+    assert info["returncode"] == 0, info["output"]
+    assert "irsa: 2 worker processes" in info["output"], info["output"]
+    assert "Traceback" not in info["output"], info["output"]

@@ -60,6 +60,7 @@ def up(
     issuer_host: Optional[str] = typer.Option(None, "--issuer-host", help="Host name in cluster issuer URLs (default: --host)."),
     issuer_port: int = typer.Option(rt.DEFAULT_ISSUER_PORT, "--issuer-port", help="TLS port of the cluster issuers."),
     https: bool = typer.Option(False, "--https", help="Serve the AWS endpoint over TLS too (local CA; `irsa env` sets AWS_CA_BUNDLE)."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes sharing the ports (state is shared through the database)."),
     max_token_expiration: int = typer.Option(48 * 3600, "--max-token-expiration", help="Longest projected token lifetime (seconds); longer requests are capped, as kube-apiserver does."),
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
@@ -68,7 +69,7 @@ def up(
 
     import uvloop
 
-    from irsa.server.serve import Listeners
+    from irsa.server.serve import Listeners, serve_workers
 
     if not (len(account_id) == 12 and account_id.isdigit()):
         raise typer.BadParameter("an account id is 12 digits", param_hint="--account-id")
@@ -78,12 +79,16 @@ def up(
                            issuer_port=issuer_port, https=https, max_token_expiration=max_token_expiration)
     runtime = rt.Runtime(settings)
     runtime.write_endpoint_file()
-    listeners = Listeners(runtime, log_level=log_level)
     typer.echo(f"irsa: AWS endpoint {settings.endpoint} (IAM, STS, EKS), region {region}, partition {settings.partition}")
     typer.echo(f"irsa: cluster issuers under {settings.issuer_base_url}/id/ (TLS, local CA {runtime.ca.bundle_path})")
     typer.echo(f"irsa: account {account_id}, admin access key {runtime.admin.access_key_id}")
     typer.echo(f"irsa: credentials and state in {settings.data_dir}; `irsa env` prints shell exports")
     sys.stdout.flush()
+    if workers > 1:
+        runtime.close()
+        typer.echo(f"irsa: {workers} worker processes")
+        raise typer.Exit(serve_workers(settings, workers, log_level=log_level))
+    listeners = Listeners(runtime, log_level=log_level)
     try:
         uvloop.run(listeners.serve(handle_signals=True))
     finally:

@@ -107,7 +107,8 @@ def _trust_bundle(settings: Settings, ca: LocalCA) -> Path:
     text = ca.root_pem.decode()
     if settings.ca_bundle:
         text += "\n" + Path(settings.ca_bundle).read_text()
-    path.write_text(text)
+    if not path.exists() or path.read_text() != text:
+        write_private(path, text)  # atomic: worker processes starting together may read it meanwhile
     return path
 
 
