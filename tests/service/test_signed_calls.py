@@ -112,7 +112,7 @@ def test_temporary_key_without_its_session_token_is_rejected(sqlite_server):
     assert (resp.status_code, code_of(resp)) == (403, "InvalidClientTokenId")
     ok = send(signed(sqlite_server, GCI_BODY, key=creds["AccessKeyId"], secret=creds["SecretAccessKey"], token=creds["SessionToken"]))
     assert ok.status_code == 200, ok.text
-    assert f"assumed-role/worker/s1" in ok.text
+    assert "assumed-role/worker/s1" in ok.text
 
 
 def test_session_token_must_be_signed(sqlite_server):

@@ -65,7 +65,6 @@ def up(
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
     """Serve IAM, STS and EKS on one AWS endpoint, and the clusters' OIDC issuers over TLS."""
-    import asyncio
 
     import uvloop
 

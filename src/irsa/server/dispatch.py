@@ -11,8 +11,6 @@ import logging
 import uuid
 from typing import Any, Callable
 
-import botocore.loaders
-
 from irsa import arn as arns
 from irsa import errors
 from irsa.blocking import WouldBlock, blocking_point, nonblocking
@@ -53,8 +51,7 @@ class Dispatcher:
         self.eks = eks
         self.eks_protocol = RestJsonProtocol("eks")
         self.protocols = {name: QueryProtocol(name) for name in QUERY_SERVICES}
-        loader = botocore.loaders.Loader()
-        self.operations = {name: frozenset(loader.load_service_model(name, "service-2")["operations"]) for name in QUERY_SERVICES}
+        self.operations = {name: frozenset(self.protocols[name].operation_names) for name in QUERY_SERVICES}
 
     # ---------------------------------------------------------------- credentials
     def resolve(self, access_key_id: str, security_token: str | None) -> Caller:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from irsa.webhook.admission import (
     DEFAULT_MAX_REQUEST_BYTES,
