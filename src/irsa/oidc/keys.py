@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc.jwk import ECKey, RSAKey
 
-from irsa.oidc.files import write_private_file
+from irsa.files import write_private_file
 
 KeyType = Literal["RSA", "EC"]
 PublicKey = Union[rsa.RSAPublicKey, ec.EllipticCurvePublicKey]

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from irsa.oidc.files import write_private_file, write_public_file
+from irsa.files import write_private_file, write_public_file
 
 ROOT_DAYS = 3650
 INTERMEDIATE_DAYS = 1825

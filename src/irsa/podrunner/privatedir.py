@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from irsa.files import write_private_file
 from irsa.podrunner.podspec import ProjectedToken
 
 DIR_MODE = 0o700
@@ -78,25 +79,10 @@ def create_private_dir(token: ProjectedToken | None, parent: Path | None = None)
 
 
 def write_token(path: Path, token: str) -> None:
-    """Write ``token`` to ``path`` atomically: a 0600 temp file in the same directory, then ``os.replace``.
-    A reader sees the old token or the new one, never a partial file."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        try:
-            os.fchmod(fd, FILE_MODE)
-            view = memoryview(token.encode("ascii"))
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write ``token`` to ``path`` atomically, 0600: a reader sees the old token or the new one, never a
+    partial file."""
+    write_private_file(path, token.encode("ascii"))
+
 
 
 def remove_private_dir(out: PrivateLayout) -> None:

@@ -38,7 +38,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from irsa.oidc.files import write_private_file, write_public_file
+from irsa.files import write_private_file, write_public_file
 from irsa.oidc.keys import (
     KeyType,
     PublicKey,

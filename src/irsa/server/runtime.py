@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Callable
 from irsa import arn as arns
 from irsa.cluster.api import ClusterAdminApi, EksOperations, issuer_response
 from irsa.cluster.service import ClusterService
+from irsa.files import write_private_file
 from irsa.iam.accounts import AccountStore, AdminCredentials
 from irsa.iam.service import IamService
 from irsa.oidc.jwks import HttpsJwksFetcher, JwksCache
@@ -41,13 +41,9 @@ def default_data_dir() -> Path:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write a file that only its owner can read (created 0600, never widened)."""
+    """A file only its owner can read, in a directory only its owner can enter."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + f".{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_private_file(path, text.encode())
 
 
 @dataclass

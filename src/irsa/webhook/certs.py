@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
-import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from irsa.files import write_private_file
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,7 @@ class CertificateBundle:
         ca, cert, key = directory / "ca.crt", directory / "tls.crt", directory / "tls.key"
         ca.write_bytes(self.ca_pem)
         cert.write_bytes(self.cert_pem)
-        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(self.key_pem)
-        os.chmod(key, 0o600)
+        write_private_file(key, self.key_pem)
         return ca, cert, key
 
 
